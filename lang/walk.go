@@ -52,9 +52,10 @@ type walker struct {
 	rng   func(token.Pos) diag.Range
 	// root is the project's shape, for errors CUE reports deep inside.
 	root *shape
-	// typos holds the paths of fields that an unknown field probably meant
-	// to set ("stages.train.image" for "imgae"). Checks skip reporting such
-	// a field as missing: the typo is the one mistake, reported once.
+	// typos holds the paths of fields whose mistake is already reported:
+	// fields set to a wrong value, and fields an unknown field probably
+	// meant to set ("stages.train.image" for "imgae"). Checks skip
+	// reporting such a field as missing: one mistake, reported once.
 	typos map[string]bool
 }
 
@@ -71,6 +72,17 @@ func (w *walker) add(d *diag.Diagnostic) { w.diags = append(w.diags, d) }
 // is unusable; the problem has then been reported.
 func (w *walker) walk(v cue.Value, s *shape, path []string) *node {
 	if err := v.Err(); err != nil {
+		// A struct is "in error" when any field below it is; walk it so
+		// that each field's error is reported where it is, and all of them,
+		// not just the one CUE chose to surface at this level.
+		if s.kind == cue.StructKind {
+			before := len(w.diags)
+			n := w.walkStruct(v, s, path, w.rng(v.Pos()))
+			if len(w.diags) > before {
+				return n
+			}
+			w.diags = w.diags[:before]
+		}
 		w.cueError(err, s, path)
 		return nil
 	}
@@ -193,6 +205,10 @@ func (w *walker) walkStruct(v cue.Value, s *shape, path []string, at diag.Range)
 		seen[name] = true
 		if c := w.walk(fv, f.shape, sub); c != nil {
 			n.fields = append(n.fields, &nodeField{name: name, val: c})
+		} else {
+			// The field is set but wrong; that was reported, so checks
+			// must not also call it missing.
+			w.typo(path, name)
 		}
 	}
 	for _, f := range s.fields {
@@ -311,8 +327,16 @@ func (w *walker) translate(e errors.Error, s *shape, path []string) *diag.Diagno
 	switch {
 	case strings.Contains(format, "field not allowed"):
 		name := path[len(path)-1]
+		ps := w.schemaAt(path[:len(path)-1])
+		if ps != nil && ps.field(name) != nil {
+			// The schema allows the field: a closed definition of the
+			// user's own, which this object is built from, does not.
+			d = diag.Errorf(at, joinPath(path), "%s is not allowed by a closed definition that %s is built from", subject(path), describe(path[:len(path)-1])).
+				WithHint("CUE definitions (#Name) are closed: build the definition on the schema (#T: lattice.#Stage & {...}), declare %s in it, or end it with \"...\" to leave it open", name)
+			break
+		}
 		d = diag.Errorf(at, joinPath(path), "unknown field %q %s", name, where(path[:len(path)-1]))
-		if ps := w.schemaAt(path[:len(path)-1]); ps != nil && !ps.isMap {
+		if ps != nil && !ps.isMap {
 			if m := suggest(name, ps.fieldNames()); m != "" {
 				d.WithHint("did you mean %q?", m)
 			}
