@@ -20,7 +20,10 @@ import (
 // Fields named in typos were probably meant by a misspelt field that the
 // walker already reported, so they are not reported again as missing.
 func crossCheck(p *spec.Project, typos map[string]bool) diag.Diagnostics {
-	c := &checker{p: p, typos: typos}
+	c := &checker{p: p, typos: typos, stages: make(map[string]*spec.Stage, len(p.Stages))}
+	for _, s := range p.Stages {
+		c.stages[s.Name] = s
+	}
 	c.names()
 	for _, s := range p.Stages {
 		c.stage(s, "stages."+s.Name, fmt.Sprintf("stage %q", s.Name), nil)
@@ -36,6 +39,9 @@ type checker struct {
 	p     *spec.Project
 	typos map[string]bool
 	diags diag.Diagnostics
+	// stages indexes p.Stages: references are resolved once per input, and
+	// a linear search would make large specs quadratic.
+	stages map[string]*spec.Stage
 }
 
 func (c *checker) add(d *diag.Diagnostic) *diag.Diagnostic {
@@ -190,7 +196,7 @@ func (c *checker) input(s *spec.Stage, in *spec.Input, at, what string) {
 			c.hintName(d, in.Dataset, c.datasetNames(), "datasets")
 		}
 	case in.Stage != "":
-		up := c.p.Stage(in.Stage)
+		up := c.stages[in.Stage]
 		if up == nil {
 			d := c.add(diag.Errorf(s.Pos.At(field+".stage"), at+"."+field+".stage",
 				"%s: input %q refers to stage %q, which is not declared", what, in.Name, in.Stage))

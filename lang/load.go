@@ -82,6 +82,9 @@ type Result struct {
 	Dir string
 	// sources maps display file names to their contents.
 	sources map[string][]byte
+	// lazyDir is set when the result came from the spec cache: sources are
+	// then read from disk, relative to it, when an excerpt needs them.
+	lazyDir string
 }
 
 // Source returns the text of a file named in a diagnostic, for rendering
@@ -90,7 +93,16 @@ func (r *Result) Source(name string) []byte {
 	if r == nil {
 		return nil
 	}
-	return r.sources[name]
+	if b, ok := r.sources[name]; ok || r.lazyDir == "" {
+		return b
+	}
+	p := name
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(r.lazyDir, p)
+	}
+	b, _ := os.ReadFile(p)
+	r.sources[name] = b
+	return b
 }
 
 // Spec file kinds a project directory may hold.

@@ -165,7 +165,16 @@ func (s *shape) compileStruct(v cue.Value, schemaPath string) error {
 }
 
 func (s *shape) compileLeaf(v cue.Value) {
+	// Expr shows a reference (#Path) as a selector, not what it refers
+	// to; recompiling the value's printed form gives the expression itself.
+	if norm := v.Context().CompileString(fmt.Sprint(v)); norm.Err() == nil {
+		v = norm
+	}
 	op, args := v.Expr()
+	if op == cue.NoOp && v.IsConcrete() {
+		s.enum = []enumValue{{text: fmt.Sprint(v), val: v}}
+		return
+	}
 	if op == cue.OrOp {
 		all := true
 		for _, a := range args {
@@ -180,6 +189,20 @@ func (s *shape) compileLeaf(v cue.Value) {
 			}
 			return
 		}
+		// *true | bool, *"x" | string: a default and the bare kind; the
+		// kind check is all there is to do.
+		bare := false
+		for _, a := range args {
+			if !a.IsConcrete() && isBareKind(fmt.Sprint(a)) {
+				bare = true
+			} else if !a.IsConcrete() {
+				bare = false
+				break
+			}
+		}
+		if bare {
+			return
+		}
 	}
 	if ps, ok := regexpsOf(v); ok {
 		s.patterns = ps
@@ -187,13 +210,42 @@ func (s *shape) compileLeaf(v cue.Value) {
 	}
 	// A bare kind such as string or number needs no further check; anything
 	// else (bounds, disjunctions with non-concrete arms) does.
-	text := fmt.Sprint(v)
-	switch text {
-	case "string", "number", "int", "float", "bool", "_", "number | string | bool":
+	if isBareKind(fmt.Sprint(v)) || isDefaultedKind(fmt.Sprint(v)) {
 		return
 	}
 	s.constraint = v
 	s.check = true
+}
+
+// isBareKind reports whether a printed CUE value is a kind (or a
+// disjunction of kinds) and nothing more.
+func isBareKind(text string) bool {
+	for _, part := range strings.Split(text, " | ") {
+		switch part {
+		case "string", "number", "int", "float", "bool", "_", "uint":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// isDefaultedKind reports whether a printed value is a default of some
+// kind and that bare kind, such as "*true | bool": any value of the kind is
+// valid.
+func isDefaultedKind(text string) bool {
+	parts := strings.Split(text, " | ")
+	kinds := 0
+	for _, part := range parts {
+		switch {
+		case isBareKind(part):
+			kinds++
+		case strings.HasPrefix(part, "*"):
+		default:
+			return false
+		}
+	}
+	return kinds > 0 && kinds < len(parts)
 }
 
 type pattern struct {

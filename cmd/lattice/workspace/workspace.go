@@ -123,7 +123,7 @@ func (w *Workspace) Load() (*lang.Result, diag.Diagnostics) {
 	if err != nil {
 		return nil, diag.Diagnostics{diag.Errorf(diag.Range{}, "", "%v", err)}
 	}
-	return l.Load(w.Dir)
+	return l.LoadCached(w.Dir, w.State("spec.cache"))
 }
 
 // ReadLock reads lattice.lock; a missing file gives an empty lock.
