@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"bytes"
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -327,11 +329,15 @@ func (p *Preimage) fill() {
 // and saved plan files.
 func (p *Plan) Marshal() ([]byte, error) {
 	p.Fill()
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	// Commands are full of <, > and &; keep them readable.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	return buf.Bytes(), nil
 }
 
 // Unmarshal reads a plan written by Marshal, refusing other format
@@ -360,51 +366,61 @@ func Unmarshal(b []byte) (*Plan, error) {
 }
 
 // Order returns the stages in a deterministic topological order: every
-// stage after its deps, ties broken by name.
+// stage after its deps, ties broken by the order of the input (which the
+// compiler makes declared stages by name, then each experiment's trials in
+// the order of its space).
 func Order(stages []*Stage) ([]*Stage, error) {
-	byName := make(map[string]*Stage, len(stages))
-	indeg := make(map[string]int, len(stages))
-	users := map[string][]string{}
-	for _, s := range stages {
-		byName[s.Name] = s
+	index := make(map[string]int, len(stages))
+	indeg := make([]int, len(stages))
+	users := make([][]int, len(stages))
+	for i, s := range stages {
+		index[s.Name] = i
 	}
-	for _, s := range stages {
+	for i, s := range stages {
 		for _, d := range s.Deps {
-			if _, ok := byName[d]; !ok {
+			j, ok := index[d]
+			if !ok {
 				return nil, fmt.Errorf("stage %q depends on unknown stage %q", s.Name, d)
 			}
-			indeg[s.Name]++
-			users[d] = append(users[d], s.Name)
+			indeg[i]++
+			users[j] = append(users[j], i)
 		}
 	}
-	var ready []string
-	for _, s := range stages {
-		if indeg[s.Name] == 0 {
-			ready = append(ready, s.Name)
+	ready := &intHeap{}
+	for i := range stages {
+		if indeg[i] == 0 {
+			heap.Push(ready, i)
 		}
 	}
-	sort.Strings(ready)
 	out := make([]*Stage, 0, len(stages))
-	for len(ready) > 0 {
-		n := ready[0]
-		ready = ready[1:]
-		out = append(out, byName[n])
-		var next []string
-		for _, u := range users[n] {
+	for ready.Len() > 0 {
+		i := heap.Pop(ready).(int)
+		out = append(out, stages[i])
+		for _, u := range users[i] {
 			indeg[u]--
 			if indeg[u] == 0 {
-				next = append(next, u)
+				heap.Push(ready, u)
 			}
-		}
-		if len(next) > 0 {
-			ready = append(ready, next...)
-			sort.Strings(ready)
 		}
 	}
 	if len(out) != len(stages) {
 		return nil, fmt.Errorf("stages form a cycle")
 	}
 	return out, nil
+}
+
+// intHeap is a min-heap of stage indexes.
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // Lock is the content of a lockfile: the pins of a project's last apply.
