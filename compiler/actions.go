@@ -269,7 +269,9 @@ func (c *compilation) decide(ps *plan.Stage, in *instance, known map[string]map[
 	if ls != nil {
 		ps.Changes = ps.Preimage.Diff(&ls.Preimage)
 		for i := range ps.Changes {
-			ps.Changes[i].Note = notes[ps.Changes[i].Field]
+			if n := notes[ps.Changes[i].Field]; n != "" {
+				ps.Changes[i].Note = n
+			}
 			if ps.Changes[i].Note == "" && strings.HasPrefix(ps.Changes[i].Field, "inputs.") && ps.Changes[i].New == plan.Pending {
 				ps.Changes[i].Note = "produced by a stage that runs first"
 			}
@@ -418,7 +420,13 @@ func summarizeChanges(cs []plan.Change) string {
 		return "changed"
 	}
 	s := cs[0].String()
-	switch n := len(cs) - 1; {
+	more := 0
+	for _, c := range cs[1:] {
+		if c.Note != plan.Derived {
+			more++
+		}
+	}
+	switch n := more; {
 	case n == 1:
 		s += " and 1 more change"
 	case n > 1:

@@ -167,7 +167,13 @@ func (c Change) String() string {
 	return s
 }
 
-// Diff lists the fields that differ from old to p, in pre-image order.
+// Derived is the note on argv and env changes that follow from changed
+// parameters or inputs, which reasons do not count as separate changes.
+const Derived = "follows from the changes above"
+
+// Diff lists the fields that differ from old to p, causes first: params and
+// inputs, then the image and code, then the command and environment (which
+// placeholders derive from params and inputs), outputs and the rest.
 // Digests are shortened for reading.
 func (p *Preimage) Diff(old *Preimage) []Change {
 	var out []Change
@@ -175,32 +181,6 @@ func (p *Preimage) Diff(old *Preimage) []Change {
 		if a != b {
 			out = append(out, Change{Field: field, Old: a, New: b})
 		}
-	}
-	cmp("backend", old.Backend, p.Backend)
-	cmp("platform", old.Platform, p.Platform)
-	cmp("image", shortDigest(old.Image), shortDigest(p.Image))
-	cmp("code", shortDigest(old.Code), shortDigest(p.Code))
-	cmp("argv", quoteArgv(old.Argv), quoteArgv(p.Argv))
-
-	oldEnv, newEnv := map[string]string{}, map[string]string{}
-	for _, e := range old.Env {
-		oldEnv[e.Name] = e.Value
-	}
-	for _, e := range p.Env {
-		newEnv[e.Name] = e.Value
-	}
-	for _, n := range unionKeys(oldEnv, newEnv) {
-		cmp("env."+n, quoteIf(oldEnv, n), quoteIf(newEnv, n))
-	}
-	oldSec, newSec := map[string]string{}, map[string]string{}
-	for _, s := range old.Secrets {
-		oldSec[s] = "(secret)"
-	}
-	for _, s := range p.Secrets {
-		newSec[s] = "(secret)"
-	}
-	for _, n := range unionKeys(oldSec, newSec) {
-		cmp("secrets."+n, oldSec[n], newSec[n])
 	}
 	oldPar, newPar := map[string]string{}, map[string]string{}
 	for _, x := range old.Params {
@@ -233,6 +213,45 @@ func (p *Preimage) Diff(old *Preimage) []Change {
 			out = append(out, Change{Field: "inputs." + n, Old: ap + " " + shortDigest(ad), New: bp + " " + shortDigest(bd)})
 		}
 	}
+	causes := len(out) > 0
+	cmp("image", shortDigest(old.Image), shortDigest(p.Image))
+	cmp("code", shortDigest(old.Code), shortDigest(p.Code))
+	derivedFrom := len(out)
+	cmp("argv", quoteArgv(old.Argv), quoteArgv(p.Argv))
+	oldEnv, newEnv := map[string]string{}, map[string]string{}
+	for _, e := range old.Env {
+		oldEnv[e.Name] = e.Value
+	}
+	for _, e := range p.Env {
+		newEnv[e.Name] = e.Value
+	}
+	for _, n := range unionKeys(oldEnv, newEnv) {
+		_, wasSet := oldEnv[n]
+		_, isSet := newEnv[n]
+		cmp("env."+n, quoteIf(oldEnv, n), quoteIf(newEnv, n))
+		if wasSet && isSet && causes && len(out) > derivedFrom {
+			// A value that changed (rather than appeared) may be a
+			// placeholder's expansion.
+			out[len(out)-1].Note = Derived
+		}
+	}
+	if causes {
+		for i := derivedFrom; i < len(out); i++ {
+			if out[i].Field == "argv" {
+				out[i].Note = Derived
+			}
+		}
+	}
+	oldSec, newSec := map[string]string{}, map[string]string{}
+	for _, s := range old.Secrets {
+		oldSec[s] = "(secret)"
+	}
+	for _, s := range p.Secrets {
+		newSec[s] = "(secret)"
+	}
+	for _, n := range unionKeys(oldSec, newSec) {
+		cmp("secrets."+n, oldSec[n], newSec[n])
+	}
 	oldOut, newOut := map[string]string{}, map[string]string{}
 	for _, x := range old.Outputs {
 		oldOut[x.Name] = x.Path + " (" + x.Kind + ")"
@@ -244,6 +263,8 @@ func (p *Preimage) Diff(old *Preimage) []Change {
 		cmp("outputs."+n, oldOut[n], newOut[n])
 	}
 	cmp("network", strconv.FormatBool(old.Network), strconv.FormatBool(p.Network))
+	cmp("backend", old.Backend, p.Backend)
+	cmp("platform", old.Platform, p.Platform)
 	return out
 }
 
