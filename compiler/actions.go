@@ -282,6 +282,9 @@ func (c *compilation) decide(ps *plan.Stage, in *instance, known map[string]map[
 		sort.Strings(upstream)
 		ps.Action = plan.Run
 		ps.Reason = "upstream changed (" + joinNames(upstream) + ")"
+		if ls == nil {
+			ps.Reason = "new stage"
+		}
 		return
 	}
 	key := ps.Preimage.Key()
