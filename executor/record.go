@@ -2,7 +2,9 @@ package executor
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -94,6 +96,31 @@ func ReadRecord(stateDir, stage string) (*Record, error) {
 
 // LogPath is where a stage's latest log is.
 func LogPath(stateDir, stage string) string { return filepath.Join(RunDir(stateDir, stage), "log") }
+
+// RecordedStages lists, sorted, the stages that have a run record in the
+// state directory, so that a command asked about an unknown stage can
+// suggest a known one. A workspace that never ran anything has none.
+func RecordedStages(stateDir string) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(stateDir, "runs"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing run records: %w", err)
+	}
+	names := []string{}
+	for _, e := range ents {
+		name, err := url.PathUnescape(e.Name())
+		if err != nil || !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(stateDir, "runs", e.Name(), "record.json")); err == nil {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
 
 // readMetrics reads a stage's metrics outputs from the workspace.
 func (e *Executor) readMetrics(s *plan.Stage) map[string]float64 {

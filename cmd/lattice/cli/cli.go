@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -64,6 +65,13 @@ func Main() int {
 		tty:    tty,
 		color:  tty && os.Getenv("NO_COLOR") == "",
 	}
+	if path := os.Getenv("LATTICE_CPUPROFILE"); path != "" {
+		// A CPU profile of one command, for performance work.
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	return Run(ctx, e, os.Args[1:])
 }
 
@@ -119,6 +127,11 @@ Colour output follows NO_COLOR.`,
 		newGraphCmd(e),
 		newShowCmd(e),
 		newDiffCmd(e),
+		newReproduceCmd(e),
+		newLogsCmd(e),
+		newExpCmd(e),
+		newCacheCmd(e),
+		newForceUnlockCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%v\nRun '%s --help' for usage", err, c.CommandPath())

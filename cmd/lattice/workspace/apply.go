@@ -126,7 +126,9 @@ func (w *Workspace) Apply(ctx context.Context, o ApplyOptions) (*Applied, error)
 	if o.Reproduce {
 		opts = append(opts, executor.WithReproduce(out.Lock))
 	}
-	if usesDocker(p) {
+	// Reproduce runs up-to-date stages too, so it needs the engine for
+	// every docker stage, not only for those the plan would run.
+	if usesDocker(p) || o.Reproduce && anyDocker(p) {
 		b, err := docker.New(docker.WithLabels(w.labels()))
 		if err != nil {
 			return out, fmt.Errorf("connecting to the Docker engine: %w", err)
@@ -243,6 +245,17 @@ func (w *Workspace) ID() string { return digest.String(w.Dir).Hex()[:16] }
 func usesDocker(p *plan.Plan) bool {
 	for _, s := range p.Stages {
 		if s.Preimage.Backend == spec.BackendDocker && s.Action != plan.UpToDate {
+			return true
+		}
+	}
+	return false
+}
+
+// anyDocker reports whether any stage of the plan runs on the docker
+// backend, whatever its action.
+func anyDocker(p *plan.Plan) bool {
+	for _, s := range p.Stages {
+		if s.Preimage.Backend == spec.BackendDocker {
 			return true
 		}
 	}
