@@ -117,6 +117,8 @@ type StageResult struct {
 	Deterministic *bool `json:"deterministic,omitempty"`
 	// Mismatches lists outputs that differed under reproduce.
 	Mismatches []string `json:"mismatches,omitempty"`
+	// LogTail holds the last lines of a failed command's log.
+	LogTail []string `json:"log_tail,omitempty"`
 
 	locked *plan.LockedStage
 }
@@ -401,7 +403,14 @@ func (r *run) fail(res *StageResult, err error, d time.Duration) *StageResult {
 	res.Outcome = Failed
 	res.Error = err.Error()
 	res.Duration = d
-	r.e.emit(Event{Type: EventStageFailed, Stage: res.Name, Error: res.Error, Duration: d, ExitCode: res.ExitCode, Attempt: res.Attempts})
+	if !r.e.reproduce {
+		// The record of a failure is what `lattice logs --record` shows;
+		// failing to write it must not hide the failure itself.
+		if s := r.p.Stage(res.Name); s != nil {
+			r.e.writeRecord(s, res, r.id)
+		}
+	}
+	r.e.emit(Event{Type: EventStageFailed, Stage: res.Name, Error: res.Error, Duration: d, ExitCode: res.ExitCode, Attempt: res.Attempts, LogTail: res.LogTail})
 	return res
 }
 

@@ -33,6 +33,8 @@ type Event struct {
 	ExitCode int           `json:"exit_code,omitempty"`
 	// Line is the latest line of a running stage's log.
 	Line string `json:"line,omitempty"`
+	// LogTail is the end of a failed stage's log.
+	LogTail []string `json:"log_tail,omitempty"`
 	// Stages is the number of stages an apply will visit.
 	Stages int `json:"stages,omitempty"`
 	// Counts summarises a finished apply.

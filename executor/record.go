@@ -28,6 +28,7 @@ type Record struct {
 	Attempts      int                `json:"attempts"`
 	ExitCode      int                `json:"exit_code"`
 	Error         string             `json:"error,omitempty"`
+	LogTail       []string           `json:"log_tail,omitempty"`
 	Outputs       map[string]string  `json:"outputs"`
 	Metrics       map[string]float64 `json:"metrics,omitempty"`
 	Log           string             `json:"log,omitempty"`
@@ -40,18 +41,33 @@ func RunDir(stateDir, stage string) string {
 	return filepath.Join(stateDir, "runs", url.PathEscape(stage))
 }
 
+// logPath is where this executor writes a stage's log: the latest run's
+// "log", or under reproduce a "reproduce.log" of its own, so that
+// reproducing changes nothing that apply recorded.
 func (e *Executor) logPath(stage string) string {
-	return filepath.Join(RunDir(e.state, stage), "log")
+	name := "log"
+	if e.reproduce {
+		name = "reproduce.log"
+	}
+	return filepath.Join(RunDir(e.state, stage), name)
 }
 
-// openLog opens a stage's log for a new attempt. The log holds the latest
-// run; attempts of one run follow each other in it.
-func (e *Executor) openLog(stage string) (*os.File, error) {
+// openLog opens a stage's log for an attempt. The log holds the latest run:
+// the first attempt starts it afresh, and retries follow in the same file.
+func (e *Executor) openLog(stage string, attempt int) (*os.File, error) {
 	dir := RunDir(e.state, stage)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the run record directory: %w", err)
 	}
-	return os.OpenFile(e.logPath(stage), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if attempt <= 1 {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(e.logPath(stage), flags, 0o644)
+	if err == nil && attempt > 1 {
+		fmt.Fprintf(f, "--- attempt %d ---\n", attempt)
+	}
+	return f, err
 }
 
 // writeRecord writes a stage's run record atomically.
@@ -59,7 +75,7 @@ func (e *Executor) writeRecord(s *plan.Stage, res *StageResult, runID string) er
 	rec := Record{
 		FormatVersion: "1", Stage: s.Name, Run: runID, Outcome: res.Outcome, Key: res.Key,
 		Finished: e.now().UTC(), DurationS: res.Duration.Seconds(), Attempts: res.Attempts,
-		ExitCode: res.ExitCode, Error: res.Error, Outputs: res.Outputs, Metrics: res.Metrics,
+		ExitCode: res.ExitCode, Error: res.Error, LogTail: res.LogTail, Outputs: res.Outputs, Metrics: res.Metrics,
 	}
 	if rec.Outcome == "" {
 		rec.Outcome = Failed

@@ -67,7 +67,6 @@ func (r *run) runStage(ctx context.Context, s *plan.Stage, pre plan.Preimage, re
 	}
 	res.Duration = r.e.now().Sub(start)
 	if lastErr != nil {
-		r.e.writeRecord(s, res, r.id)
 		return r.fail(res, lastErr, res.Duration)
 	}
 
@@ -123,7 +122,7 @@ func (r *run) attempt(ctx context.Context, b Backend, s *plan.Stage, pre plan.Pr
 	if err != nil {
 		return scratch, err
 	}
-	logf, err := r.e.openLog(s.Name)
+	logf, err := r.e.openLog(s.Name, res.Attempts)
 	if err != nil {
 		return scratch, &backendError{err}
 	}
@@ -159,10 +158,13 @@ func (r *run) attempt(ctx context.Context, b Backend, s *plan.Stage, pre plan.Pr
 	res.ExitCode = result.ExitCode
 	switch {
 	case result.TimedOut:
+		res.LogTail = lastLines(r.e.logPath(s.Name))
 		return scratch, fmt.Errorf("timed out after %s and was killed", s.Timeout)
 	case result.ExitCode != 0:
-		return scratch, fmt.Errorf("command exited with status %d%s", result.ExitCode, lastLines(r.e.logPath(s.Name)))
+		res.LogTail = lastLines(r.e.logPath(s.Name))
+		return scratch, fmt.Errorf("command exited with status %d", result.ExitCode)
 	}
+	res.LogTail = nil
 	for _, o := range s.Outputs {
 		if _, err := os.Lstat(filepath.Join(scratch, filepath.FromSlash(o.Path))); err != nil {
 			return scratch, fmt.Errorf("the command succeeded but did not write output %q at %s; write it there (${outputs.%s} in cmd expands to that path)",
@@ -294,15 +296,15 @@ func (t *lineTracker) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// lastLines returns the end of a stage's log for an error message.
-func lastLines(path string) string {
+// lastLines returns the end of a stage's log, for failure reports.
+func lastLines(path string) []string {
 	b, err := os.ReadFile(path)
 	if err != nil || len(b) == 0 {
-		return ""
+		return nil
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 5 {
-		lines = lines[len(lines)-5:]
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
 	}
-	return "; last lines of its log:\n    " + strings.Join(lines, "\n    ")
+	return lines
 }

@@ -114,7 +114,13 @@ func viewApply(e *env, asJSON bool, res *workspace.Applied, err error, verb stri
 	if !asJSON {
 		for _, f := range rep.Failures() {
 			fmt.Fprintf(e.stderr, "\nStage %s failed: %s\n", f.Name, f.Error)
-			fmt.Fprintf(e.stderr, "  log: lattice logs %s\n", quoteArg(f.Name))
+			if len(f.LogTail) > 0 {
+				fmt.Fprintln(e.stderr, "  last lines of its log:")
+				for _, l := range f.LogTail {
+					fmt.Fprintf(e.stderr, "    %s\n", l)
+				}
+			}
+			fmt.Fprintf(e.stderr, "  full log: lattice logs %s\n", quoteArg(f.Name))
 		}
 		status := "complete"
 		if rep.Failed > 0 || err != nil {

@@ -156,6 +156,11 @@ func (w *Workspace) Apply(ctx context.Context, o ApplyOptions) (*Applied, error)
 	}
 	if o.Locked && rep != nil {
 		if err := w.checkLocked(out.Lock); err != nil {
+			// --locked promises not to move a pin: put the lockfile back
+			// as it was, and report the outputs that did not reproduce.
+			if werr := lockfile.Write(w.LockPath(), out.Lock); werr != nil {
+				return out, fmt.Errorf("%v; restoring lattice.lock: %w", err, werr)
+			}
 			return out, err
 		}
 	}
