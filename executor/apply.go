@@ -402,6 +402,9 @@ func (r *run) skip(res *StageResult, reason string) *StageResult {
 func (r *run) fail(res *StageResult, err error, d time.Duration) *StageResult {
 	res.Outcome = Failed
 	res.Error = err.Error()
+	if errors.Is(err, context.Canceled) {
+		res.Error = "interrupted; the stage was stopped and nothing of it was kept"
+	}
 	res.Duration = d
 	if !r.e.reproduce {
 		// The record of a failure is what `lattice logs --record` shows;

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
 	"lattice.dev/lattice/executor/cache"
@@ -226,4 +228,92 @@ func needDockerEngine(t *testing.T) {
 			t.Fatalf("building the busybox image: %v\n%s", err, out)
 		}
 	}
+}
+
+// TestInterruptRemovesContainers sends SIGINT (Ctrl-C) to an apply while a
+// container runs: apply must stop, remove the container, keep the stage
+// that finished, and leave the workspace ready for the next apply.
+func TestInterruptRemovesContainers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real applies")
+	}
+	needDockerEngine(t)
+	bin := buildLattice(t)
+	dir := t.TempDir()
+	env := append(os.Environ(), "LATTICE_CACHE="+filepath.Join(t.TempDir(), "cache"))
+	spec := `#S: {image: "lattice-test/busybox:1", ...}
+stages: quick: #S & {
+	cmd: ["sh", "-c", "echo quick > ${outputs.o}"]
+	outputs: o: path: "out/quick.txt"
+}
+stages: slow: #S & {
+	params: seconds: SECONDS
+	cmd: ["sh", "-c", "cat ${inputs.q} > /dev/null; sleep ${params.seconds}; echo slow > ${outputs.o}"]
+	inputs: q: stage: "quick"
+	outputs: o: path: "out/slow.txt"
+}
+`
+	write := func(seconds string) {
+		if err := os.WriteFile(filepath.Join(dir, "pipeline.cue"), []byte(strings.Replace(spec, "SECONDS", seconds, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("60")
+	cmd := exec.Command(bin, "apply", "-j", "1")
+	cmd.Dir, cmd.Env = dir, env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	running := func() int {
+		list, err := c.ContainerList(context.Background(), containerListOptions("lattice.stage=slow"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for running() == 0 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the slow stage's container never started:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	t.Logf("apply stopped %s after SIGINT:\n%s", time.Since(start).Round(time.Millisecond), out.String())
+	if err == nil {
+		t.Fatal("an interrupted apply must exit non-zero")
+	}
+	if n := running(); n != 0 {
+		t.Errorf("%d containers of the slow stage are left after the interrupt", n)
+	}
+	if _, err := lockfile.Read(filepath.Join(dir, "lattice.lock")); err != nil {
+		t.Fatalf("lattice.lock: %v", err)
+	}
+	lock, _ := lockfile.Read(filepath.Join(dir, "lattice.lock"))
+	if lock.Stages["quick"] == nil || lock.Stages["slow"] != nil {
+		t.Errorf("the lockfile should pin quick (finished) and not slow (interrupted)")
+	}
+
+	// The next apply runs only what is left.
+	write("0")
+	next := exec.Command(bin, "apply")
+	next.Dir, next.Env = dir, env
+	b, err := next.CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "1 ran, 0 restored from cache, 1 up-to-date") {
+		t.Fatalf("apply after the interrupt: %v\n%s", err, b)
+	}
+}
+
+func containerListOptions(label string) container.ListOptions {
+	return container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", label))}
 }
