@@ -1,7 +1,6 @@
 package examples
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,37 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/client"
+	"lattice.dev/lattice/executor/docker/dockertest"
 )
 
-const pythonImage = "lattice-test/python:3-numpy"
-
-// needPythonImage makes sure the Docker engine and the Python test image
-// are there: without them this test fails under CI and is skipped
-// elsewhere.
-func needPythonImage(t *testing.T) {
-	t.Helper()
-	unavailable := t.Skipf
-	if os.Getenv("CI") != "" {
-		unavailable = t.Fatalf
-	}
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		unavailable("Docker client: %v", err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := c.Ping(ctx); err != nil {
-		unavailable("Docker engine unreachable: %v", err)
-	}
-	if _, err := c.ImageInspect(ctx, pythonImage); err != nil {
-		out, err := exec.Command("../scripts/test-images.sh", "python").CombinedOutput()
-		if err != nil {
-			t.Fatalf("building %s: %v\n%s", pythonImage, err, out)
-		}
-	}
-}
+// needPythonImage makes sure the Docker engine and both test images are
+// there.
+func needPythonImage(t *testing.T) { dockertest.Need(t, dockertest.Python, dockertest.Busybox) }
 
 // copyDir copies the example so the test never writes into the source tree.
 func copyDir(t *testing.T, src, dst string) {
@@ -55,6 +29,13 @@ func copyDir(t *testing.T, src, dst string) {
 			return filepath.SkipDir
 		}
 		target := filepath.Join(dst, rel)
+		if info.Mode()&os.ModeSymlink != 0 {
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		}
 		if info.IsDir() {
 			return os.MkdirAll(target, 0o755)
 		}
@@ -228,8 +209,11 @@ func TestQuickstart(t *testing.T) {
 			if variant == "quickstart/docker" {
 				needPythonImage(t) // checks the engine; the busybox image comes with the test images
 			}
-			dir := filepath.Join(t.TempDir(), "qs")
-			copyDir(t, variant, dir)
+			// Copy the whole quickstart: the Docker variant links to the
+			// host version's data and scripts.
+			root := filepath.Join(t.TempDir(), "quickstart")
+			copyDir(t, "quickstart", root)
+			dir := filepath.Join(root, strings.TrimPrefix(variant, "quickstart"))
 			cmd := exec.Command(bin, "apply", dir)
 			cmd.Env = append(os.Environ(), "LATTICE_CACHE="+filepath.Join(t.TempDir(), "cache"))
 			out, err := cmd.CombinedOutput()

@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"lattice.dev/lattice/executor/cache"
+	"lattice.dev/lattice/executor/docker/dockertest"
 	"lattice.dev/lattice/executor/lockfile"
 )
 
@@ -206,29 +207,7 @@ func TestConcurrentApply(t *testing.T) {
 	}
 }
 
-func needDockerEngine(t *testing.T) {
-	t.Helper()
-	unavailable := t.Skipf
-	if os.Getenv("CI") != "" {
-		unavailable = t.Fatalf
-	}
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		unavailable("Docker client: %v", err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := c.Ping(ctx); err != nil {
-		unavailable("Docker engine unreachable: %v", err)
-	}
-	if _, err := c.ImageInspect(ctx, "lattice-test/busybox:1"); err != nil {
-		out, err := exec.Command("../../scripts/test-images.sh", "busybox").CombinedOutput()
-		if err != nil {
-			t.Fatalf("building the busybox image: %v\n%s", err, out)
-		}
-	}
-}
+func needDockerEngine(t *testing.T) { dockertest.Need(t, dockertest.Busybox) }
 
 // TestInterruptRemovesContainers sends SIGINT (Ctrl-C) to an apply while a
 // container runs: apply must stop, remove the container, keep the stage

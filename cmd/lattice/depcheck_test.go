@@ -23,9 +23,13 @@ func TestDependencies(t *testing.T) {
 		pkg    string // prefix of packages the rule applies to
 		forbid []string
 		only   []string // when set, the only module packages allowed
+		// leaf, when set, lists the only modules outside the standard
+		// library and this module that the package may depend on.
+		leaf []string
 	}{
-		{pkg: mod + "compiler/plan", only: []string{mod + "compiler/digest"}, forbid: []string{"cuelang.org/", "github.com/docker/"}},
-		{pkg: mod + "compiler/digest", only: []string{}, forbid: []string{"cuelang.org/", "github.com/docker/"}},
+		{pkg: mod + "compiler/plan", only: []string{mod + "compiler/digest"}, leaf: leafModules},
+		{pkg: mod + "compiler/digest", only: []string{}, leaf: leafModules},
+		{pkg: mod + "executor/lockfile", only: []string{mod + "compiler/plan", mod + "compiler/digest"}, leaf: leafModules},
 		{pkg: mod + "lang/diag", only: []string{}},
 		{pkg: mod + "lang/spec", only: []string{mod + "lang/diag"}},
 		{pkg: mod + "executor", forbid: []string{"cuelang.org/", mod + "lang", mod + "compiler/pin", mod + "schemas", mod + "cmd/"},
@@ -45,6 +49,9 @@ func TestDependencies(t *testing.T) {
 			}
 			checked++
 			for _, d := range strings.Fields(deps) {
+				if r.leaf != nil && !strings.HasPrefix(d, mod) && strings.Contains(strings.SplitN(d, "/", 2)[0], ".") && !hasAnyPrefix(d, r.leaf) {
+					t.Errorf("%s depends on %s; a leaf package may use only the standard library and %v", pkg, d, r.leaf)
+				}
 				for _, f := range r.forbid {
 					if d == f || strings.HasPrefix(d, f) && (strings.HasSuffix(f, "/") || strings.HasPrefix(d, f+"/")) {
 						t.Errorf("%s depends on %s, which the layout forbids", pkg, d)
@@ -65,7 +72,21 @@ func TestDependencies(t *testing.T) {
 			break
 		}
 	}
-	if checked < 8 {
+	if checked < 9 {
 		t.Errorf("checked only %d packages; did the layout move?", checked)
 	}
+}
+
+// leafModules are the modules the leaf packages (plan, digest, lockfile)
+// may use: the BLAKE3 implementation, its CPU feature detection, and
+// golang.org/x.
+var leafModules = []string{"lukechampine.com/blake3", "github.com/klauspost/cpuid/", "golang.org/x/"}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }

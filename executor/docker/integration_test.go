@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,59 +22,27 @@ import (
 
 	"lattice.dev/lattice/executor"
 	"lattice.dev/lattice/executor/docker"
+	"lattice.dev/lattice/executor/docker/dockertest"
 )
 
 // testImage is the image the integration tests run; scripts/test-images.sh
 // builds it from Debian's busybox-static without any registry.
-const testImage = "lattice-test/busybox:1"
+const testImage = dockertest.Busybox
 
 // jobUID and jobGID are who the tests' jobs run as when the tests run as
 // root: not root, and not anyone who exists in the image or on the host.
 const jobUID, jobGID = 12345, 12345
 
 // engine returns a client for the local engine and the ID of the test
-// image, building the image if it is missing. Without an engine the test
-// is skipped, or fails when CI is set, since CI must run these tests.
+// image (see dockertest.Need for what happens without an engine).
 func engine(t testing.TB) (*client.Client, string) {
 	t.Helper()
-	unavailable := t.Skipf
-	if os.Getenv("CI") != "" {
-		unavailable = t.Fatalf
-	}
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	c := dockertest.Need(t, testImage)
+	img, err := c.ImageInspect(context.Background(), testImage)
 	if err != nil {
-		unavailable("Docker client: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := c.Ping(ctx); err != nil {
-		unavailable("Docker engine unreachable (start dockerd, or set DOCKER_HOST): %v", err)
-	}
-
-	img, err := c.ImageInspect(ctx, testImage)
-	if err != nil {
-		script := filepath.Join(repoRoot(t), "scripts", "test-images.sh")
-		t.Logf("image %s missing; running %s busybox", testImage, script)
-		out, runErr := exec.Command(script, "busybox").CombinedOutput()
-		if runErr != nil {
-			t.Fatalf("building %s failed (%v); run `%s busybox` by hand to see why:\n%s", testImage, runErr, script, out)
-		}
-		if img, err = c.ImageInspect(ctx, testImage); err != nil {
-			t.Fatalf("image %s still missing after %s: %v", testImage, script, err)
-		}
+		t.Fatal(err)
 	}
 	return c, img.ID
-}
-
-// repoRoot is the module root, two levels above this package.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the source file")
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // jobUser is the user that jobs run as: jobUID:jobGID when the tests can

@@ -59,7 +59,7 @@ func planLayout(job *executor.Job) (*layout, error) {
 
 	outputs := make([]string, 0, len(job.Outputs))
 	for _, p := range job.Outputs {
-		rel, err := cleanRel(p)
+		rel, err := executor.CleanRel(p)
 		if err != nil {
 			return nil, fmt.Errorf("output %q: %w", p, err)
 		}
@@ -85,7 +85,7 @@ func planLayout(job *executor.Job) (*layout, error) {
 	}
 
 	for _, m := range job.Mounts {
-		rel, err := cleanRel(m.Target)
+		rel, err := executor.CleanRel(m.Target)
 		if err != nil {
 			return nil, fmt.Errorf("input %q: %w", m.Target, err)
 		}
@@ -100,7 +100,7 @@ func planLayout(job *executor.Job) (*layout, error) {
 		// reverse, an output inside an input directory, is allowed: the
 		// output's directory is mounted over that part of the input.
 		for _, out := range outputs {
-			if within(rel, out) {
+			if executor.Within(rel, out) {
 				return nil, fmt.Errorf("input %q overlaps output %q", m.Target, out)
 			}
 		}
@@ -174,7 +174,7 @@ func outputDirs(outputs []string) []string {
 next:
 	for _, d := range dirs {
 		for _, k := range kept {
-			if within(d, k) {
+			if executor.Within(d, k) {
 				continue next
 			}
 		}
@@ -300,32 +300,9 @@ func mkdirAll(dir string, own func(string) error) ([]string, error) {
 	return created, nil
 }
 
-// cleanRel checks that p is a relative, slash-separated path that stays
-// inside the workspace, and returns it cleaned.
-func cleanRel(p string) (string, error) {
-	switch {
-	case p == "":
-		return "", errors.New("empty path")
-	case path.IsAbs(p) || filepath.IsAbs(p):
-		return "", errors.New("path must be relative to the workspace")
-	case strings.ContainsRune(p, '\\'):
-		return "", errors.New("path must use forward slashes")
-	}
-	c := path.Clean(p)
-	if c == ".." || strings.HasPrefix(c, "../") {
-		return "", errors.New("path leaves the workspace")
-	}
-	return c, nil
-}
-
 // containerPath is where a workspace-relative path appears in the container.
 func containerPath(rel string) string {
 	return path.Join(executor.ContainerRoot, rel)
-}
-
-// within reports whether rel is dir or lies inside it; "." holds everything.
-func within(rel, dir string) bool {
-	return dir == "." || rel == dir || strings.HasPrefix(rel, dir+"/")
 }
 
 // relTo is rel relative to its ancestor dir.
@@ -347,7 +324,7 @@ func depth(rel string) int {
 // binds is sorted parents first, so the last match is the deepest.
 func enclosing(binds []bind, rel string) (bind, bool) {
 	for i := len(binds) - 1; i >= 0; i-- {
-		if binds[i].rel != rel && within(rel, binds[i].rel) {
+		if binds[i].rel != rel && executor.Within(rel, binds[i].rel) {
 			return binds[i], true
 		}
 	}

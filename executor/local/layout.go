@@ -40,7 +40,7 @@ func layOut(job *executor.Job) error {
 
 	outputs := make([]string, 0, len(job.Outputs))
 	for _, p := range job.Outputs {
-		rel, err := cleanRel(p)
+		rel, err := executor.CleanRel(p)
 		if err != nil {
 			return fmt.Errorf("output %q: %w", p, err)
 		}
@@ -52,7 +52,7 @@ func layOut(job *executor.Job) error {
 	}
 	targets := make([]string, 0, len(job.Mounts))
 	for _, m := range job.Mounts {
-		rel, err := cleanRel(m.Target)
+		rel, err := executor.CleanRel(m.Target)
 		if err != nil {
 			return fmt.Errorf("input %q: %w", m.Target, err)
 		}
@@ -67,7 +67,7 @@ func layOut(job *executor.Job) error {
 		}
 		// An input inside an output would turn up among the outputs.
 		for _, out := range outputs {
-			if within(rel, out) {
+			if executor.Within(rel, out) {
 				return fmt.Errorf("input %q overlaps output %q", m.Target, out)
 			}
 		}
@@ -177,34 +177,11 @@ func (l *layout) host(rel string) string {
 // hasInside reports whether any input or output lies strictly inside rel.
 func (l *layout) hasInside(rel string) bool {
 	for _, p := range l.paths {
-		if p != rel && within(p, rel) {
+		if p != rel && executor.Within(p, rel) {
 			return true
 		}
 	}
 	return false
-}
-
-// cleanRel checks that p is a relative, slash-separated path that stays
-// inside the workspace, and returns it cleaned.
-func cleanRel(p string) (string, error) {
-	switch {
-	case p == "":
-		return "", errors.New("empty path")
-	case path.IsAbs(p) || filepath.IsAbs(p):
-		return "", errors.New("path must be relative to the workspace")
-	case strings.ContainsRune(p, '\\'):
-		return "", errors.New("path must use forward slashes")
-	}
-	c := path.Clean(p)
-	if c == ".." || strings.HasPrefix(c, "../") {
-		return "", errors.New("path leaves the workspace")
-	}
-	return c, nil
-}
-
-// within reports whether rel is dir or lies inside it; "." holds everything.
-func within(rel, dir string) bool {
-	return dir == "." || rel == dir || strings.HasPrefix(rel, dir+"/")
 }
 
 func depth(rel string) int {

@@ -237,25 +237,6 @@ type Gate struct {
 	Text string
 }
 
-// Pass reports whether a metric value passes the gate.
-func (g Gate) Pass(v float64) bool {
-	switch g.Op {
-	case ">=":
-		return v >= g.Value
-	case ">":
-		return v > g.Value
-	case "<=":
-		return v <= g.Value
-	case "<":
-		return v < g.Value
-	case "==":
-		return v == g.Value
-	case "!=":
-		return v != g.Value
-	}
-	return false
-}
-
 // ValueKind is the type of a parameter value.
 type ValueKind int
 

@@ -4,49 +4,22 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/client"
-
 	"lattice.dev/lattice/executor"
+	"lattice.dev/lattice/executor/docker/dockertest"
 	"lattice.dev/lattice/executor/lockfile"
 )
 
-const busybox = "lattice-test/busybox:1"
+const busybox = dockertest.Busybox
 
 // needDocker makes sure the engine and the busybox test image are there.
-// Without them the test fails under CI and is skipped elsewhere.
-func needDocker(t *testing.T) {
-	t.Helper()
-	unavailable := t.Skipf
-	if os.Getenv("CI") != "" {
-		unavailable = t.Fatalf
-	}
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		unavailable("Docker client: %v", err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := c.Ping(ctx); err != nil {
-		unavailable("Docker engine unreachable (start dockerd or set DOCKER_HOST): %v", err)
-	}
-	if _, err := c.ImageInspect(ctx, busybox); err != nil {
-		_, file, _, _ := runtime.Caller(0)
-		script := filepath.Join(filepath.Dir(file), "..", "..", "..", "scripts", "test-images.sh")
-		if out, err := exec.Command(script, "busybox").CombinedOutput(); err != nil {
-			t.Fatalf("building %s: %v\n%s", busybox, err, out)
-		}
-	}
-}
+func needDocker(t *testing.T) { dockertest.Need(t, dockertest.Busybox) }
 
 func write(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
