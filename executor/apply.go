@@ -358,6 +358,21 @@ func (r *run) complete(s *plan.Stage) (plan.Preimage, error) {
 // produced: the output itself, or for a path inside outputs, a fresh hash
 // of the workspace path (which now holds those outputs).
 func (r *run) producedDigest(s *plan.Stage, in plan.KeyIO) (string, error) {
+	if d, ok := r.knownOutput(s, in); ok {
+		return d, nil
+	}
+	// Hashing may take a while for a large directory; other stages go on.
+	h := digest.NewHasher()
+	res, err := h.Path(context.Background(), filepath.Join(r.e.dir, filepath.FromSlash(in.Path)))
+	if err != nil {
+		return "", fmt.Errorf("input %q (%s): %w", in.Name, in.Path, err)
+	}
+	return res.Digest.String(), nil
+}
+
+// knownOutput returns the digest of an input that is exactly one output of
+// an upstream stage that finished in this apply.
+func (r *run) knownOutput(s *plan.Stage, in plan.KeyIO) (string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, pi := range s.Inputs {
@@ -372,18 +387,13 @@ func (r *run) producedDigest(s *plan.Stage, in plan.KeyIO) (string, error) {
 			for _, o := range ups.Outputs {
 				if o.Path == in.Path {
 					if d, ok := r.outs[up][o.Name]; ok && d != "" {
-						return d, nil
+						return d, true
 					}
 				}
 			}
 		}
 	}
-	h := digest.NewHasher()
-	res, err := h.Path(context.Background(), filepath.Join(r.e.dir, filepath.FromSlash(in.Path)))
-	if err != nil {
-		return "", fmt.Errorf("input %q (%s): %w", in.Name, in.Path, err)
-	}
-	return res.Digest.String(), nil
+	return "", false
 }
 
 func (r *run) setOutputs(stage string, outs map[string]string) {
