@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,41 +93,77 @@ func (p *Preimage) Normalize() {
 // is hashed into the action key, so `plan --explain` shows exactly what the
 // key covers.
 func (p *Preimage) Lines() []string {
-	q := strconv.Quote
-	lines := []string{
-		fmt.Sprintf("lattice-action-key %d", KeyFormat),
-		"salt " + q(Salt),
-		"backend " + q(p.Backend),
-		"platform " + q(p.Platform),
-		"image " + q(p.Image),
-		"code " + q(p.Code),
-	}
-	argv := make([]string, len(p.Argv))
-	for i, a := range p.Argv {
-		argv[i] = q(a)
-	}
-	lines = append(lines, "argv "+strings.Join(argv, " "))
-	for _, e := range p.Env {
-		lines = append(lines, "env "+q(e.Name)+" "+q(e.Value))
-	}
-	for _, s := range p.Secrets {
-		lines = append(lines, "secret "+q(s))
-	}
-	for _, pr := range p.Params {
-		lines = append(lines, "param "+q(pr.Name)+" "+pr.Kind+" "+q(pr.Value))
-	}
-	for _, in := range p.Inputs {
-		lines = append(lines, "input "+q(in.Name)+" "+q(in.Path)+" "+in.Digest)
-	}
-	for _, o := range p.Outputs {
-		lines = append(lines, "output "+q(o.Name)+" "+q(o.Path)+" "+o.Kind)
-	}
-	lines = append(lines, "network "+strconv.FormatBool(p.Network))
-	return lines
+	return strings.Split(strings.TrimSuffix(p.Text(), "\n"), "\n")
 }
 
-// Text is Lines joined with newlines, ending in a newline.
-func (p *Preimage) Text() string { return strings.Join(p.Lines(), "\n") + "\n" }
+// Text is the pre-image text: Lines joined with newlines, ending in one.
+func (p *Preimage) Text() string { return string(p.AppendText(nil)) }
+
+// AppendText appends the pre-image text to b. It is the one definition of
+// the text; reading a large lockfile checks every stage's key with it, so
+// it builds into a caller's buffer rather than line by line.
+func (p *Preimage) AppendText(b []byte) []byte {
+	b = append(b, "lattice-action-key "...)
+	b = strconv.AppendInt(b, KeyFormat, 10)
+	b = append(b, "\nsalt "...)
+	b = strconv.AppendQuote(b, Salt)
+	b = append(b, "\nbackend "...)
+	b = strconv.AppendQuote(b, p.Backend)
+	b = append(b, "\nplatform "...)
+	b = strconv.AppendQuote(b, p.Platform)
+	b = append(b, "\nimage "...)
+	b = strconv.AppendQuote(b, p.Image)
+	b = append(b, "\ncode "...)
+	b = strconv.AppendQuote(b, p.Code)
+	b = append(b, "\nargv"...)
+	for _, a := range p.Argv {
+		b = append(b, ' ')
+		b = strconv.AppendQuote(b, a)
+	}
+	b = append(b, '\n')
+	for _, e := range p.Env {
+		b = append(b, "env "...)
+		b = strconv.AppendQuote(b, e.Name)
+		b = append(b, ' ')
+		b = strconv.AppendQuote(b, e.Value)
+		b = append(b, '\n')
+	}
+	for _, s := range p.Secrets {
+		b = append(b, "secret "...)
+		b = strconv.AppendQuote(b, s)
+		b = append(b, '\n')
+	}
+	for _, pr := range p.Params {
+		b = append(b, "param "...)
+		b = strconv.AppendQuote(b, pr.Name)
+		b = append(b, ' ')
+		b = append(b, pr.Kind...)
+		b = append(b, ' ')
+		b = strconv.AppendQuote(b, pr.Value)
+		b = append(b, '\n')
+	}
+	for _, in := range p.Inputs {
+		b = append(b, "input "...)
+		b = strconv.AppendQuote(b, in.Name)
+		b = append(b, ' ')
+		b = strconv.AppendQuote(b, in.Path)
+		b = append(b, ' ')
+		b = append(b, in.Digest...)
+		b = append(b, '\n')
+	}
+	for _, o := range p.Outputs {
+		b = append(b, "output "...)
+		b = strconv.AppendQuote(b, o.Name)
+		b = append(b, ' ')
+		b = strconv.AppendQuote(b, o.Path)
+		b = append(b, ' ')
+		b = append(b, o.Kind...)
+		b = append(b, '\n')
+	}
+	b = append(b, "network "...)
+	b = strconv.AppendBool(b, p.Network)
+	return append(b, '\n')
+}
 
 // Key hashes the pre-image text. It returns the zero Digest when an input
 // is still pending.
@@ -136,7 +171,7 @@ func (p *Preimage) Key() digest.Digest {
 	if !p.Complete() {
 		return digest.Digest{}
 	}
-	return digest.String(p.Text())
+	return digest.Bytes(p.AppendText(nil))
 }
 
 // Change is one field that differs between two pre-images, or between a
