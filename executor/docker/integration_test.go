@@ -5,14 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"lattice.dev/lattice/executor/jobtest"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -191,7 +191,7 @@ func TestRunWritesOutputs(t *testing.T) {
 					t.Errorf("%s (-want +got):\n%s", p, diff)
 				}
 			}
-			if diff := cmp.Diff(tt.wantScratch, tree(t, job.Scratch)); diff != "" {
+			if diff := cmp.Diff(tt.wantScratch, jobtest.Tree(t, job.Scratch)); diff != "" {
 				t.Errorf("scratch directory (-want +got):\n%s", diff)
 			}
 		})
@@ -373,11 +373,11 @@ func TestRunStreamsLogs(t *testing.T) {
 		`i=0; while [ ! -e out/go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; `+
 		`test -e out/go && echo finished`)
 	job.Outputs = []string{"out/go"}
-	log := newWatchedWriter("started\n")
+	log := jobtest.NewWatchedWriter("started\n")
 	job.Log = log
 	go func() {
 		select {
-		case <-log.seen:
+		case <-log.Seen():
 			os.WriteFile(filepath.Join(job.Scratch, "out", "go"), nil, 0o644)
 		case <-time.After(30 * time.Second):
 		}
@@ -540,37 +540,6 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
-// watchedWriter is a log that signals when it has received a given text.
-type watchedWriter struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	want string
-	seen chan struct{}
-	once sync.Once
-}
-
-func newWatchedWriter(want string) *watchedWriter {
-	return &watchedWriter{want: want, seen: make(chan struct{})}
-}
-
-func (w *watchedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if strings.Contains(w.buf.String(), w.want) {
-		w.once.Do(func() { close(w.seen) })
-	}
-	return len(p), nil
-}
-
-func (w *watchedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-var _ io.Writer = (*watchedWriter)(nil)
-
 func count(lines []string, s string) int {
 	n := 0
 	for _, l := range lines {
@@ -579,28 +548,6 @@ func count(lines []string, s string) int {
 		}
 	}
 	return n
-}
-
-// tree lists the files under dir, directories with a trailing slash.
-func tree(t testing.TB, dir string) []string {
-	t.Helper()
-	var got []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			rel += "/"
-		}
-		got = append(got, rel)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 // TestRunPythonImage runs a realistic stage, numpy over an input, in the

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"lattice.dev/lattice/executor/jobtest"
+
 	"github.com/google/go-cmp/cmp"
 
 	"lattice.dev/lattice/executor"
@@ -218,33 +220,11 @@ func TestPrepareCreatesAndRemovesMountPoints(t *testing.T) {
 	// What the job wrote stays.
 	mustWrite(t, filepath.Join(scratch, "out", "b.csv"), "b")
 	cleanup()
-	got := tree(t, scratch)
+	got := jobtest.Tree(t, scratch)
 	want := []string{"logs/", "out/", "out/b.csv"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("scratch after cleanup (-want +got):\n%s", diff)
 	}
-}
-
-// tree lists the files under dir, directories with a trailing slash.
-func tree(t *testing.T, dir string) []string {
-	t.Helper()
-	var got []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			rel += "/"
-		}
-		got = append(got, rel)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 func mustWrite(t *testing.T, name, content string) {

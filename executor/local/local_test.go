@@ -9,9 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"lattice.dev/lattice/executor/jobtest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -156,10 +157,10 @@ func TestRunWritesOutputs(t *testing.T) {
 					t.Errorf("%s (-want +got):\n%s", p, diff)
 				}
 			}
-			if diff := cmp.Diff(tt.wantScratch, tree(t, job.Scratch)); diff != "" {
+			if diff := cmp.Diff(tt.wantScratch, jobtest.Tree(t, job.Scratch)); diff != "" {
 				t.Errorf("scratch directory (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff([]string{"a.csv", "sub/", "sub/b.csv"}, tree(t, src)); diff != "" {
+			if diff := cmp.Diff([]string{"a.csv", "sub/", "sub/b.csv"}, jobtest.Tree(t, src)); diff != "" {
 				t.Errorf("input source changed (-want +got):\n%s", diff)
 			}
 		})
@@ -324,11 +325,11 @@ func TestRunStreamsLogs(t *testing.T) {
 		`i=0; while [ ! -e out/go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; `+
 		`test -e out/go && echo finished`)
 	job.Outputs = []string{"out/go"}
-	log := newWatchedWriter("started\n")
+	log := jobtest.NewWatchedWriter("started\n")
 	job.Log = log
 	go func() {
 		select {
-		case <-log.seen:
+		case <-log.Seen():
 			os.WriteFile(filepath.Join(job.Scratch, "out", "go"), nil, 0o644)
 		case <-time.After(30 * time.Second):
 		}
@@ -477,65 +478,6 @@ func alive(pid int) bool {
 	// The state follows the command name, which is in parentheses.
 	i := bytes.LastIndexByte(stat, ')')
 	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
-}
-
-// watchedWriter is a log that signals when it has received a given text.
-type watchedWriter struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	want string
-	seen chan struct{}
-	once sync.Once
-}
-
-func newWatchedWriter(want string) *watchedWriter {
-	return &watchedWriter{want: want, seen: make(chan struct{})}
-}
-
-func (w *watchedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if strings.Contains(w.buf.String(), w.want) {
-		w.once.Do(func() { close(w.seen) })
-	}
-	return len(p), nil
-}
-
-func (w *watchedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-// tree lists what is under dir: directories with a trailing slash, symbolic
-// links as "name -> target" (and not followed).
-func tree(t *testing.T, dir string) []string {
-	t.Helper()
-	var got []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
-		switch {
-		case d.Type()&os.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			rel += " -> " + target
-		case d.IsDir():
-			rel += "/"
-		}
-		got = append(got, rel)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 func mustWrite(t *testing.T, name, content string) {
